@@ -1,0 +1,3 @@
+from lakeprep.cli import main
+
+raise SystemExit(main())
