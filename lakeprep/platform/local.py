@@ -62,6 +62,8 @@ class LocalPlatform(Platform):
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.shuffle.partitions", str(s["spark_shuffle_partitions"]))
             .config("spark.default.parallelism", str(s["spark_shuffle_partitions"]))
+            # Delta replays its log with 50 partitions by default: far too many for lab tables.
+            .config("spark.databricks.delta.snapshotPartitions", "2")
             .config("spark.driver.memory", s["spark_driver_memory"])
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
