@@ -18,6 +18,8 @@ COMMAND_MODULES = (
     "lakeprep.workspace",
     "lakeprep.jars",
     "lakeprep.labs",
+    "lakeprep.promote",
+    "lakeprep.serving",
     "lakeprep.quiz.cli",
 )
 
