@@ -135,13 +135,16 @@ class _Progress:
 
 def run_labs(chapters: list[int], source: str = "solutions", target: str = "local",
              scale: str = "small", seed: int = 42, out: Path = DEFAULT_OUT,
-             catalog: str = "", schema: str = "", explicit: bool = False) -> dict:
+             catalog: str = "", schema: str = "", explicit: bool = False,
+             folder: Path | None = None) -> dict:
+    """Execute the chosen labs in order; stop at the first failure. `folder` overrides the
+    notebooks' folder (tests use it); otherwise it is `solutions/` or `labs/`."""
     check_choice("source", source, SOURCES)
     check_choice("target", target, TARGETS)
     check_choice("scale", scale, SCALES)
-    folder = REPO_ROOT / source
+    folder = Path(folder) if folder else REPO_ROOT / source
     notebooks = [(c, folder / notebook_name(c)) for c in chapters]
-    missing = [str(p.relative_to(REPO_ROOT)) for _, p in notebooks if not p.exists()]
+    missing = [p.name for _, p in notebooks if not p.exists()]
     if missing and explicit:
         raise LakeprepError(f"no notebook for {', '.join(missing)} yet; existing labs: "
                             + ", ".join(sorted(p.name for p in folder.glob('ch*-lab.ipynb'))))
@@ -175,8 +178,9 @@ def run_labs(chapters: list[int], source: str = "solutions", target: str = "loca
             summary["notebooks"].append(entry)
             continue
         nb = json.loads(path.read_text())
-        progress = _Progress(path.stem, len(nb["cells"]))
-        print(f"▶ {path.relative_to(REPO_ROOT)}", flush=True)
+        tagged = any("parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+        progress = _Progress(path.stem, len(nb["cells"]) + tagged)  # papermill injects one cell
+        print(f"▶ {path}", flush=True)
         started = time.monotonic()
         try:
             pm.execute_notebook(str(path), str(result_path), parameters=parameters,
