@@ -44,9 +44,9 @@ book: jars
 
 course: jars
 	$(BIN)/lakeprep labs run
-	@if [ -f _toc.yml ] && [ -f scripts/build_book.py ]; then $(BIN)/python scripts/build_book.py; fi
+	$(BIN)/python scripts/build_book.py
 	@echo "Course ready. Executed labs: build/labs/"
-	@if [ -f book/_build/html/index.html ]; then echo "Open the book: file://$(CURDIR)/book/_build/html/index.html"; fi
+
 
 test: jars
 	$(BIN)/python -m pytest
@@ -58,4 +58,4 @@ reset: setup
 	$(BIN)/lakeprep reset
 
 clean:
-	rm -rf build book/_build .pytest_cache
+	rm -rf build .pytest_cache book/labs book/exam-map.md book/ch0*-checkpoint.md

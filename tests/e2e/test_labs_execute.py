@@ -4,7 +4,6 @@ The run writes build/labs/ (executed notebooks + run-summary.json), which the bo
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -16,19 +15,6 @@ from tests.conftest import BUILD, LABS_HOME, REPO
 
 SOLUTIONS = sorted((REPO / "solutions").glob("ch*-lab.ipynb"))
 OUT = BUILD / "labs"
-
-
-@pytest.fixture(scope="session")
-def lab_run(request):
-    shutil.rmtree(LABS_HOME, ignore_errors=True)
-    env = dict(os.environ, LAKEPREP_HOME=str(LABS_HOME))
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    with capture.global_and_fixture_disabled():  # show lab progress live in the CI log
-        print()
-        result = subprocess.run([sys.executable, "-m", "lakeprep", "labs", "run", "--out", str(OUT)],
-                                env=env, cwd=REPO, timeout=3600)
-    summary = json.loads((OUT / "run-summary.json").read_text())
-    return result.returncode, summary
 
 
 @pytest.mark.e2e
