@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup jars doctor labs learner-labs book course test bench reset clean
+.PHONY: help setup jars browser doctor labs learner-labs book course test bench reset clean
 
 help:
 	@echo "make course   set up, run every lab, build the book"
@@ -48,11 +48,17 @@ course: jars
 	@echo "Course ready. Executed labs: build/labs/"
 
 
-test: jars
+browser:
+	@bash scripts/install_browser.sh
+
+test: jars browser
 	$(BIN)/python -m pytest
 
 bench: jars
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench_quiz.py
+	@if [ -f scripts/bench_pit.py ]; then $(BIN)/python scripts/bench_pit.py; fi
+	@rm -rf build/book && $(BIN)/python scripts/build_book.py | tail -2
 
 reset: setup
 	$(BIN)/lakeprep reset
