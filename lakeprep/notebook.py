@@ -13,14 +13,32 @@ from lakeprep.platform import Platform, get_platform
 
 # What each lab needs from the labs before it, checked in the lab's first cell so that a lab run
 # out of order stops at once with "run lab N first" and the missing table or model.
-PREREQUISITES: dict[int, dict] = {}
+PREREQUISITES: dict[int, dict] = {
+    3: {"tables": {1: ["churn_labels", "silver_events", "silver_plan_history"],
+                   2: ["customer_profile_features", "customer_daily_features"]}},
+    4: {"tables": {3: ["churn_training_snapshot"]}},
+}
+# Labs 5 and 6 (issue 5): serving reads lab 4's champion and lab 2's features; the capstone reads
+# everything, including lab 5's prediction and drift tables.
+PREREQUISITES.update({
+    5: {"tables": {1: ["churn_labels"], 2: ["customer_profile_features", "customer_daily_features"]},
+        "models": {4: ("churn_model", "champion")}},
+    6: {"tables": {1: ["churn_labels", "silver_plan_history"],
+                   2: ["customer_profile_features", "customer_daily_features"],
+                   5: ["churn_predictions", "drift_metrics", "inference_log"]}},
+})
 
 
 def start_lab(chapter: int, *, target: str, scale: str, seed: int, catalog: str = "",
               schema: str = "") -> Platform:
     """Create the platform, start Spark, point MLflow at the target and check prerequisites."""
     from lakeprep.config import SCALES, check_choice
+    from lakeprep.platform.databricks import inject_job_parameters
 
+    # A Databricks job passes its parameters as widgets, not through papermill's injected cell.
+    given = inject_job_parameters({"target": target, "scale": scale, "seed": seed,
+                                   "catalog": catalog, "schema": schema})
+    target, scale, seed, catalog, schema = (given[k] for k in ("target", "scale", "seed", "catalog", "schema"))
     check_choice("scale", scale, SCALES)
     started = time.monotonic()
     platform = get_platform(target, catalog=catalog, schema=schema)

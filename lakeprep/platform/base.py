@@ -131,6 +131,12 @@ class Platform(ABC):
     def _experiment_kwargs(self, name: str) -> dict:
         return {}
 
+    def endpoint(self, model: str, **options):
+        """A served endpoint for NAME@ALIAS, not yet started: a local `mlflow models serve`
+        process here, a Model Serving endpoint on Databricks."""
+        from lakeprep.serving import Endpoint
+        return Endpoint(model, **options)
+
     # -- secrets and paths -------------------------------------------------------------------
     @abstractmethod
     def secret(self, key: str) -> Secret:

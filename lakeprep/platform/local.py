@@ -98,6 +98,11 @@ class LocalPlatform(Platform):
         # Without an explicit location, MLflow would write artifacts to ./mlruns of the caller.
         return {"artifact_location": (self.mlflow_dir / "artifacts" / name).as_uri()}
 
+    def feature_client(self):
+        """The local look-alike of databricks.feature_engineering.FeatureEngineeringClient."""
+        from lakeprep.features.client import FeatureEngineeringClient
+        return FeatureEngineeringClient(platform=self)
+
     def secret(self, key: str) -> Secret:
         variable = "LAKEPREP_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
         value = os.environ.get(variable)
