@@ -14,10 +14,12 @@ from lakeprep.platform import Platform, get_platform
 # What each lab needs from the labs before it, checked in the lab's first cell so that a lab run
 # out of order stops at once with "run lab N first" and the missing table or model.
 PREREQUISITES: dict[int, dict] = {
-    3: {"tables": {1: ["churn_labels", "silver_events", "silver_plan_history"],
-                   2: ["customer_profile_features", "customer_daily_features"]}},
+    3: {"tables": {1: ["churn_labels"], 2: ["customer_profile_features", "customer_daily_features"]}},
     4: {"tables": {3: ["churn_training_snapshot"]}},
 }
+# Lab 2 (issue 3) builds its features from lab 1's silver tables and labels.
+PREREQUISITES[2] = {"tables": {1: ["silver_events", "silver_customers", "silver_plan_history",
+                                   "silver_crm_snapshot", "churn_labels"]}}
 # Labs 5 and 6 (issue 5): serving reads lab 4's champion and lab 2's features; the capstone reads
 # everything, including lab 5's prediction and drift tables.
 PREREQUISITES.update({
