@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from lakeprep import workspace
@@ -72,6 +73,9 @@ class LocalPlatform(Platform):
         )
         # Loopback only: nothing a lab starts listens on an outside interface.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (UDFs) must run this interpreter, not whatever python3 is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         spark = builder.getOrCreate()
         spark.sparkContext.setLogLevel("ERROR")
         if not spark.catalog.databaseExists(self.database):  # Hive logs an ERROR on IF NOT EXISTS

@@ -75,3 +75,28 @@ def test_failing_cell_is_reported_with_its_source_error_and_path(tmp_path, capsy
     assert str(tmp_path / "out" / "ch02-lab.ipynb") in err
     saved = json.loads((tmp_path / "out" / "run-summary.json").read_text())
     assert saved["notebooks"][1]["error"] == "ValueError: boom 41"
+
+
+def _notebook(folder, chapter, body, tags=()):
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('target = "local"\nscale = "small"\nseed = 1\ncatalog = ""\nschema = ""')
+    params.metadata["tags"] = ["parameters"]
+    cell = nbformat.v4.new_code_cell(body)
+    cell.metadata["tags"] = list(tags)
+    nb.cells = [params, cell, nbformat.v4.new_code_cell('print("after")')]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, folder / f"ch{chapter:02d}-lab.ipynb")
+
+
+def test_cells_tagged_raises_exception_may_fail_but_must_fail(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _notebook(folder, 1, 'raise RuntimeError("shown on purpose")', tags=["raises-exception"])
+    _notebook(folder, 2, 'x = 1  # meant to fail, but does not', tags=["raises-exception"])
+    summary = run_labs([1, 2], folder=folder, out=tmp_path / "out")
+    first, second = summary["notebooks"]
+    assert first["status"] == "ok"
+    executed = nbformat.read(tmp_path / "out" / "ch01-lab.ipynb", as_version=4)
+    assert executed.cells[-1].outputs[0]["text"] == "after\n"   # the run went on past the error
+    assert second["status"] == "failed"
+    assert second["error"].startswith("ExpectedExceptionMissing")
