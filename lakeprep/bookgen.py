@@ -110,7 +110,8 @@ def exam_map_page(catalog, banks) -> str:
     for oid, objective in catalog.objectives.items():
         sections = [s for s, _ in per_objective[oid].most_common()]
         taught = ", ".join(f"{{ref}}`{s}`" for s in sections[:3]) or "—"
-        lab = "; ".join(dict.fromkeys(step for s in sections for step in steps.get(s, [])))
+        # The lab steps behind the section that teaches the objective most, two at most.
+        lab = "; ".join(list(dict.fromkeys(step for s in sections for step in steps.get(s, [])))[:2])
         lines.append(f"| {oid} | {objective.title} | {taught} | {lab or '—'} | "
                      f"{checkpoint_count[oid]} | {pool_count[oid]} |")
     total_q = sum(len(b.questions) for b in banks.banks)
