@@ -1,4 +1,4 @@
-"""A small, honest load test for a local scoring endpoint.
+"""A small, honest load test for a scoring endpoint.
 
 It is a closed-loop test at a fixed concurrency: `concurrency` threads each send a request, wait
 for the reply and send the next, until either the request budget or the time budget is spent
@@ -6,7 +6,11 @@ for the reply and send the next, until either the request budget or the time bud
 samples (`numpy.percentile`), after a warm-up that is not recorded. A closed loop under-reports
 the tail when the server stalls (coordinated omission), so read p99 as a lower bound.
 
-It only talks to loopback addresses: a URL that resolves anywhere else is refused.
+It never aims at an arbitrary address. A URL given as text must resolve to loopback only; an
+endpoint object (`lakeprep.serving.Endpoint`, or the Databricks target's `DatabricksEndpoint`)
+names its own target through `load_target()`: the local server on 127.0.0.1, or the workspace's
+Model Serving endpoint over HTTPS with the workspace's own credentials. So a lab cell passes the
+endpoint and runs unchanged on both targets.
 """
 from __future__ import annotations
 
@@ -40,6 +44,57 @@ def check_loopback(url: str) -> tuple[str, int, str]:
         raise LakeprepError(f"refusing to load-test {parsed.hostname} ({', '.join(sorted(addresses))}):"
                             " load tests run against loopback (127.0.0.1) endpoints only")
     return parsed.hostname, port, parsed.path or "/"
+
+
+@dataclass(frozen=True)
+class LoadTarget:
+    """Where a load test sends its requests. `headers` may hold credentials, so they are left
+    out of repr() and never printed."""
+
+    scheme: str
+    host: str
+    port: int
+    path: str
+    headers: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def where(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}{self.path}"
+
+    def connect(self, timeout_s: float):
+        if self.scheme == "https":
+            return http.client.HTTPSConnection(self.host, self.port, timeout=timeout_s)
+        return http.client.HTTPConnection(self.host, self.port, timeout=timeout_s)
+
+
+def loopback_target(url: str) -> LoadTarget:
+    host, port, path = check_loopback(url)
+    return LoadTarget("http", host, port, path)
+
+
+def workspace_target(host_url: str, path: str, headers: dict) -> LoadTarget:
+    """A Model Serving endpoint of the configured workspace: HTTPS, or plain HTTP on loopback
+    only (a stand-in workspace in tests)."""
+    parsed = urlparse(host_url)
+    if parsed.scheme == "https" and parsed.hostname:
+        return LoadTarget("https", parsed.hostname, parsed.port or 443, path, dict(headers))
+    if parsed.scheme == "http":
+        host, port, _ = check_loopback(host_url)
+        return LoadTarget("http", host, port, path, dict(headers))
+    raise LakeprepError(f"workspace host {host_url!r} is not an https:// URL: set DATABRICKS_HOST "
+                        "(or the host of your ~/.databrickscfg profile) to https://<workspace>")
+
+
+def resolve_target(target) -> LoadTarget:
+    """A LoadTarget from a loopback URL, an endpoint object, or a LoadTarget."""
+    if isinstance(target, LoadTarget):
+        return target
+    if isinstance(target, str):
+        return loopback_target(target)
+    if hasattr(target, "load_target"):
+        return target.load_target()
+    raise LakeprepError(f"cannot load-test {target!r}: pass an endpoint (p.endpoint(...)) or a "
+                        "http://127.0.0.1:PORT/invocations URL")
 
 
 @dataclass
@@ -98,10 +153,11 @@ def encode_bodies(frame, rows_per_request: int, fmt: str = "dataframe_split",
     return bodies
 
 
-def run(url: str, bodies: list[bytes], *, rows_per_request: int, label: str = "",
+def run(target, bodies: list[bytes], *, rows_per_request: int, label: str = "",
         concurrency: int = 4, duration_s: float = 3.0, max_requests: int = 1000,
         warmup_requests: int = 10, timeout_s: float = 10.0) -> LoadResult:
-    """Send `bodies` (cycled) to `url` (…/invocations) and time each request."""
+    """Send `bodies` (cycled) to `target` and time each request. `target` is an endpoint object
+    (its invocations URL and credentials), or a loopback URL ending in /invocations."""
     if not bodies:
         raise LakeprepError("no request bodies")
     if not 0 < duration_s <= MAX_DURATION_S:
@@ -110,8 +166,9 @@ def run(url: str, bodies: list[bytes], *, rows_per_request: int, label: str = ""
         raise LakeprepError(f"max_requests must be in 1..{MAX_REQUESTS}")
     if not 1 <= concurrency <= 64:
         raise LakeprepError("concurrency must be between 1 and 64")
-    host, port, path = check_loopback(url)
-    headers = {"Content-Type": "application/json"}
+    aim = resolve_target(target)
+    path = aim.path
+    headers = {**aim.headers, "Content-Type": "application/json"}
     result = LoadResult(label or f"{rows_per_request} row(s)", rows_per_request, concurrency,
                         warmup_requests=warmup_requests)
 
@@ -127,7 +184,7 @@ def run(url: str, bodies: list[bytes], *, rows_per_request: int, label: str = ""
             status = 599
         return (time.perf_counter() - started) * 1000, status
 
-    warm = http.client.HTTPConnection(host, port, timeout=timeout_s)
+    warm = aim.connect(timeout_s)
     for i in range(warmup_requests):
         send(warm, bodies[i % len(bodies)])
     warm.close()
@@ -138,7 +195,7 @@ def run(url: str, bodies: list[bytes], *, rows_per_request: int, label: str = ""
     samples: list[tuple[float, int]] = []
 
     def worker():
-        conn = http.client.HTTPConnection(host, port, timeout=timeout_s)
+        conn = aim.connect(timeout_s)
         local = []
         try:
             while True:
@@ -166,15 +223,17 @@ def run(url: str, bodies: list[bytes], *, rows_per_request: int, label: str = ""
     return result
 
 
-def compare(url: str, frame, batch_sizes=(1, 100), *, concurrency: int = 4,
+def compare(target, frame, batch_sizes=(1, 100), *, concurrency: int = 4,
             duration_s: float = 3.0, max_requests: int = 1000, warmup_requests: int = 10):
-    """Run one load test per batch size; return (summary table, results)."""
+    """Run one load test per batch size against `target` (an endpoint, or a loopback URL);
+    return (summary table, results)."""
     import pandas as pd
 
+    target = resolve_target(target)     # once: credentials are read a single time
     results = []
     for rows in batch_sizes:
         bodies = encode_bodies(frame, rows)
-        results.append(run(url, bodies, rows_per_request=rows, label=f"{rows} row(s)/request",
+        results.append(run(target, bodies, rows_per_request=rows, label=f"{rows} row(s)/request",
                            concurrency=concurrency, duration_s=duration_s,
                            max_requests=max_requests, warmup_requests=warmup_requests))
     table = pd.DataFrame([r.summary() for r in results]).set_index("label")

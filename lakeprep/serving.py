@@ -287,6 +287,17 @@ class Endpoint:
         return self.ref.version if self.ref else ""
 
     @property
+    def where(self) -> str:
+        """Where the endpoint runs, in words fit for a plot title or a report."""
+        return f"a local server on {HOST}:{self.port}"
+
+    def load_target(self):
+        """The invocations URL for `lakeprep.loadtest` (loopback, no credentials)."""
+        from lakeprep.loadtest import loopback_target
+
+        return loopback_target(f"{self.url}/invocations")
+
+    @property
     def pid_file(self) -> Path:
         return Path(self.folder) / f"{self.name}.pid"
 

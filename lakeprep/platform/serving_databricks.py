@@ -366,8 +366,9 @@ class DatabricksServing:
     def enable_inference_table(self, endpoint: str, prefix: str | None = None) -> str:
         """Log every request and response of the endpoint to a Delta table in the learner's
         schema, through AI Gateway (legacy `auto_capture_config` can no longer be enabled).
-        Returns the payload table's name, `<prefix>_payload` (the naming of legacy inference
-        tables; check it in Catalog Explorer once the first requests have landed)."""
+        Returns the payload table's name, `<catalog>.<schema>.<prefix>_payload`: AI Gateway names
+        the table from `table_name_prefix` (the endpoint name when none is given) plus `_payload`.
+        Rows land with a delay (up to an hour), so query it a while after the first requests."""
         prefix = prefix or re.sub(r"[^A-Za-z0-9_]", "_", endpoint)
         if not _NAME.match(prefix):
             raise LakeprepError(f"inference table prefix {prefix!r}: use letters, digits, underscores")
@@ -474,6 +475,20 @@ class DatabricksEndpoint:
     def url(self) -> str:
         """`<host>/serving-endpoints/<name>`; POST `/invocations` below it with a bearer token."""
         return f"{self.serving.host()}/serving-endpoints/{self.name}"
+
+    @property
+    def where(self) -> str:
+        """Where the endpoint runs, in words fit for a plot title or a report."""
+        return f"Model Serving endpoint {self.name}"
+
+    def load_target(self):
+        """The invocations URL and the workspace's auth headers, for `lakeprep.loadtest`.
+        The headers come from the SDK's own credential chain and are never printed."""
+        from lakeprep.loadtest import workspace_target
+
+        config = self.serving.w.config
+        headers = config.authenticate() if hasattr(config, "authenticate") else {}
+        return workspace_target(self.serving.host(), f"/serving-endpoints/{self.name}/invocations", headers)
 
     def start(self) -> "DatabricksEndpoint":
         if self._started:

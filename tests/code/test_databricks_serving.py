@@ -303,3 +303,89 @@ def test_the_labs_canary_runs_unchanged_on_two_databricks_endpoints(frame):
     table = result.compare()
     assert set(table["version"]) == {"3", "4"} and table["requests"].sum() == 40
     assert table["errors"].sum() == 0
+
+
+# -- the load test the labs run, aimed at a Model Serving endpoint ---------------------------------
+
+class _StandInWorkspace:
+    """A loopback HTTP server standing in for the workspace's serving front door: it records the
+    path and the Authorization header of every request and answers like Model Serving."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                seen.append((self.path, self.headers.get("Authorization"), len(body["dataframe_split"]["data"])))
+                reply = json.dumps({"predictions": [0.5] * len(body["dataframe_split"]["data"])}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_labs_load_test_runs_unchanged_against_a_serving_endpoint(frame):
+    from types import SimpleNamespace
+
+    from lakeprep import loadtest
+
+    token = "dapi-contract-test-0000"
+    front = _StandInWorkspace()
+    try:
+        serving, ws, _ = make()
+        ws.config = SimpleNamespace(host=front.url, authenticate=lambda: {"Authorization": f"Bearer {token}"})
+        ep = DatabricksEndpoint(serving, f"{MODEL}@champion").start()
+        rows = pd.DataFrame({"sessions_30d": range(30), "country": ["DE"] * 30})
+        # the exact call lab 5 makes
+        table, results = loadtest.compare(ep, rows, batch_sizes=(1, 10), concurrency=2, duration_s=2.0,
+                                          max_requests=20, warmup_requests=2)
+    finally:
+        front.close()
+    assert (table["errors"] == 0).all() and table["requests"].tolist() == [20, 20]
+    paths = {path for path, _, _ in front.seen}
+    assert paths == {f"/serving-endpoints/{ep.name}/invocations"}
+    assert {auth for _, auth, _ in front.seen} == {f"Bearer {token}"}
+    assert sorted({n for _, _, n in front.seen}) == [1, 10]
+    # the credentials travel in the request only: never in what a notebook shows
+    shown = repr(ep.load_target()) + table.to_string() + repr(results) + ep.where
+    assert token not in shown
+
+
+def test_a_workspace_load_target_is_https_on_the_workspace_host():
+    from types import SimpleNamespace
+
+    from lakeprep.loadtest import LoadTarget
+
+    serving, ws, _ = make()
+    ws.config = SimpleNamespace(host="https://lakeprep-test.cloud.databricks.com",
+                                authenticate=lambda: {"Authorization": "Bearer x"})
+    target = DatabricksEndpoint(serving, f"{MODEL}@champion", name="churn-ep").load_target()
+    assert target == LoadTarget("https", "lakeprep-test.cloud.databricks.com", 443,
+                                "/serving-endpoints/churn-ep/invocations")
+    assert target.headers == {"Authorization": "Bearer x"}
+
+
+@pytest.mark.parametrize("host", ["http://10.0.0.8", "ftp://lakeprep-test.cloud.databricks.com", ""])
+def test_a_load_test_refuses_a_workspace_host_that_is_not_https(host):
+    from types import SimpleNamespace
+
+    serving, ws, _ = make()
+    ws.config = SimpleNamespace(host=host, authenticate=lambda: {})
+    with pytest.raises(LakeprepError, match="https|loopback|resolve|URL"):
+        DatabricksEndpoint(serving, f"{MODEL}@champion", name="churn-ep").load_target()
