@@ -57,7 +57,7 @@ test: jars browser
 bench: jars
 	$(BIN)/python scripts/bench.py
 	$(BIN)/python scripts/bench_quiz.py
-	@if [ -f scripts/bench_pit.py ]; then $(BIN)/python scripts/bench_pit.py; fi
+	$(BIN)/python scripts/bench_pit.py
 	@rm -rf build/book && $(BIN)/python scripts/build_book.py | tail -2
 
 reset: setup

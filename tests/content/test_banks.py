@@ -125,3 +125,24 @@ def test_real_banks_export_cleanly(banks):
     for item in quiz:
         assert item["type"] in ("multiple_choice", "many_choice", "numeric")
         assert any(a.get("correct") for a in item["answers"])
+
+
+def test_rubric_evidence_names_a_self_check_its_lab_records():
+    """`evidence: labNN.<check>` must be a self-check id that lab NN writes, or the instructor's
+    evidence never matches and the criterion silently needs a hand score."""
+    import re
+
+    checks = {}
+    for lab in (ROOT / "solutions").glob("ch0[1-6]-lab.ipynb"):
+        checks[int(lab.name[2:4])] = set(re.findall(r'self_check\(p, \\"([a-z_0-9]+)\\"', lab.read_text()))
+    assert all(checks.get(n) for n in range(1, 7)), "the scan found no self-checks: has the call changed?"
+    wrong = []
+    for path in sorted((QUIZZES / "rubrics").glob("*.yml")):
+        for criterion in yaml.safe_load(path.read_text())["criteria"]:
+            evidence = criterion.get("evidence")
+            if evidence is None:
+                continue
+            found = re.fullmatch(r"lab0([1-6])\.([a-z_0-9]+)", evidence)
+            if not found or found.group(2) not in checks[int(found.group(1))]:
+                wrong.append(f"{path.name}: {criterion['id']} -> {evidence}")
+    assert not wrong, "rubric evidence naming no lab self-check: " + "; ".join(wrong)
