@@ -73,7 +73,7 @@ APP_LAUNCH = date(2025, 9, 8)
 LABEL_HORIZON_DAYS = 30
 CENTS_BATCH = "2025-03-10"
 
-SCALES = {"small": 2_000, "medium": 50_000, "large": 1_000_000}
+SCALES = {"small": 2_000, "medium": 50_000, "large": 1_000_000, "tiny": 300}   # tiny: tests only
 BLOCK_SIZE = 5_000
 
 EVENT_TYPES = ("session", "page_view", "add_to_cart", "purchase", "support_ticket", "plan_change")
@@ -115,14 +115,14 @@ def _rng(seed: int, block: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(block), int(stream)]))
 
 
-def simulate_block(seed: int, scale: str, block: int) -> dict:
+def simulate_block(seed: int, scale: str, block: int, total: int | None = None) -> dict:
     """Customers `block*BLOCK_SIZE ...` of a scale: attributes, plan history and every event.
 
     Returns numpy arrays and pandas frames in a fixed order; the same arguments always give the
     same result, whichever process or machine runs it.
     """
     first = block * BLOCK_SIZE
-    n = max(0, min(BLOCK_SIZE, n_customers(scale) - first))
+    n = max(0, min(BLOCK_SIZE, (n_customers(scale) if total is None else total) - first))
     r = _rng(seed, block, 0)
     idx = np.arange(first, first + n)
 
@@ -407,8 +407,9 @@ FRAMES = {
 }
 
 
-def block_frames(seed: int, scale: str, block: int, kinds=tuple(FRAMES)) -> dict[str, pd.DataFrame]:
-    sim = simulate_block(seed, scale, block)
+def block_frames(seed: int, scale: str, block: int, kinds=tuple(FRAMES), total: int | None = None
+                 ) -> dict[str, pd.DataFrame]:
+    sim = simulate_block(seed, scale, block, total)
     return {k: FRAMES[k](sim) for k in kinds}
 
 
@@ -503,6 +504,7 @@ def _write_with_spark(spark, out: Path, seed: int, scale: str) -> None:
                 "plan_tier"],
         "labels": ["customer_id", "cutoff", "churned"],
     }
+    total = n_customers(scale)          # decided here, so that every task simulates the same scale
     blocks = spark.range(n_blocks(scale), numPartitions=max(1, n_blocks(scale)))
     folders = {"customers": "customers", "plan_history": "plan_history", "crm": "crm", "labels": "truth"}
     for kind, columns in schemas.items():
@@ -511,7 +513,7 @@ def _write_with_spark(spark, out: Path, seed: int, scale: str) -> None:
         def gen(batches, kind=kind, columns=columns):
             for pdf in batches:
                 for b in pdf["id"]:
-                    yield block_frames(seed, scale, int(b), (kind,))[kind][columns].astype("string")
+                    yield block_frames(seed, scale, int(b), (kind,), total)[kind][columns].astype("string")
 
         (blocks.mapInPandas(gen, schema).write.mode("overwrite").option("header", True)
          .csv(str(out / folders[kind])))
@@ -521,7 +523,7 @@ def _write_with_spark(spark, out: Path, seed: int, scale: str) -> None:
     def gen_events(batches):
         for pdf in batches:
             for b in pdf["id"]:
-                ev = block_frames(seed, scale, int(b), ("events",))["events"]
+                ev = block_frames(seed, scale, int(b), ("events",), total)["events"]
                 yield ev[EVENT_COLUMNS + ["batch"]]
 
     (blocks.mapInPandas(gen_events, event_schema).repartition("batch").write.mode("overwrite")

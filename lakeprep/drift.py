@@ -174,8 +174,13 @@ def write_metrics(spark, reports, table: str) -> int:
     frame = pd.concat([r.metrics() for r in reports], ignore_index=True)
     frame = frame.astype(object).where(frame.notna(), None)
     rows = [tuple(r) for r in frame[[c.split()[0] for c in METRICS_DDL.split(", ")]].itertuples(index=False)]
-    (spark.createDataFrame(rows, schema=METRICS_DDL).write.format("delta").mode("overwrite")
-     .option("overwriteSchema", "true").saveAsTable(table))
+    df = spark.createDataFrame(rows, schema=METRICS_DDL)
+    if spark.catalog.tableExists(table):
+        # the schema is fixed, so a rerun replaces the rows only: rewriting the schema too would
+        # make the local Hive metastore log a spurious "incompatible column types" error
+        df.write.insertInto(table, overwrite=True)
+    else:
+        df.write.format("delta").saveAsTable(table)
     return len(rows)
 
 

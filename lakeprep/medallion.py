@@ -50,20 +50,56 @@ def table_version(p, name: str) -> int | None:
     return p.spark.sql(f"DESCRIBE HISTORY {p.table(name)} LIMIT 1").first()["version"]
 
 
-def merge_changes(p, name: str, source, keys: list[str], *, create_sql: str | None = None) -> dict:
+class commit_info:
+    """`with commit_info(spark, {...}):` stores a JSON document as the user metadata of every Delta
+    commit made inside the block (visible in DESCRIBE HISTORY's userMetadata column)."""
+
+    KEY = "spark.databricks.delta.commitInfo.userMetadata"
+
+    def __init__(self, spark, info: dict | None):
+        self.spark, self.info = spark, info
+
+    def __enter__(self):
+        if self.info:
+            self.spark.conf.set(self.KEY, json.dumps(self.info, sort_keys=True))
+        return self
+
+    def __exit__(self, *exc):
+        if self.info:
+            self.spark.conf.unset(self.KEY)
+        return False
+
+
+def last_commit_info(p, name: str) -> dict:
+    """The user metadata of a table's latest commit, as a dict ({} when there is none)."""
+    row = p.spark.sql(f"DESCRIBE HISTORY {p.table(name)} LIMIT 1").first()
+    try:
+        return json.loads(row["userMetadata"]) if row and row["userMetadata"] else {}
+    except ValueError:
+        return {}
+
+
+def merge_changes(p, name: str, source, keys: list[str], *, create_sql: str | None = None,
+                  inputs: str | None = None) -> dict:
     """Make table `name` hold `source`'s rows for these keys, committing only real changes.
 
     Rows of `source` that already exist unchanged are skipped; when nothing is new or different
-    the table gets no commit at all, so a rerun leaves its version and history alone.
+    the table gets no commit at all, so a rerun leaves its version and history alone. `inputs`
+    names what the rows were computed from (file digests, table versions): it is stored with the
+    commit, and when the latest commit was made from the same inputs the step is skipped.
     """
     spark, table = p.spark, p.table(name)
+    info = {"step": name, "inputs": inputs} if inputs else None
     if not p.table_exists(name):
-        if create_sql:
-            spark.sql(create_sql.format(table=table))
-            source.write.mode("append").saveAsTable(table)
-        else:
-            source.write.saveAsTable(table)
+        with commit_info(spark, info):
+            if create_sql:
+                spark.sql(create_sql.format(table=table))
+                source.write.mode("append").saveAsTable(table)
+            else:
+                source.write.saveAsTable(table)
         return {"table": name, "created": True, "changed_rows": None}
+    if inputs and last_commit_info(p, name).get("inputs") == inputs:
+        return {"table": name, "created": False, "changed_rows": 0, "skipped": "same inputs"}
     columns = source.columns
     changes = source.exceptAll(spark.table(table).select(*columns)).cache()
     try:
@@ -72,11 +108,27 @@ def merge_changes(p, name: str, source, keys: list[str], *, create_sql: str | No
             view = f"_changes_{name}"
             changes.createOrReplaceTempView(view)
             on = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
-            spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} "
-                      "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
+            with commit_info(spark, info):
+                spark.sql(f"MERGE INTO {table} t USING {view} s ON {on} "
+                          "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *")
     finally:
         changes.unpersist()
     return {"table": name, "created": False, "changed_rows": changed}
+
+
+def raw_digest(p, folder: str) -> str | None:
+    """A digest of the raw files under one folder, from the generator's manifest."""
+    import hashlib
+    manifest = Path(p.path("raw", "_manifest.json"))
+    if not manifest.exists():
+        return None
+    files = json.loads(manifest.read_text())["files"]
+    picked = sorted((f, d) for f, d in files.items() if f.startswith(folder + "/"))
+    return hashlib.sha256(json.dumps(picked).encode()).hexdigest()[:16] if picked else None
+
+
+def _versions_text(p, names) -> str:
+    return ",".join(f"{n}@{table_version(p, n)}" for n in names)
 
 
 def fingerprints(p, names=TABLES) -> dict[str, dict]:
@@ -233,10 +285,10 @@ def build_silver(p) -> dict:
                 clean.write.mode("append").saveAsTable(p.table(SILVER_EVENTS))
             else:
                 quarantined.createOrReplaceTempView("_quarantine_increment")
+                clean.createOrReplaceTempView("_silver_increment")
                 spark.sql(f"""MERGE INTO {p.table(QUARANTINE)} t USING _quarantine_increment s
                               ON t.event_id <=> s.event_id AND t.reason = s.reason AND t._batch_id = s._batch_id
                               WHEN NOT MATCHED THEN INSERT *""")
-                clean.createOrReplaceTempView("_silver_increment")
                 spark.sql(f"""MERGE INTO {p.table(SILVER_EVENTS)} t USING _silver_increment s
                               ON t.event_id = s.event_id WHEN NOT MATCHED THEN INSERT *""")
         finally:
@@ -254,7 +306,7 @@ def _silver_customers(p) -> dict:
     df = _read_csv(p, "customers").selectExpr(
         "customer_id", f"to_timestamp(signup_time, \"{TIME_FORMAT}\") AS signup_time", "country",
         "acquisition_channel", f"CASE country {currency} END AS currency")
-    return merge_changes(p, SILVER_CUSTOMERS, df, ["customer_id"], create_sql=(
+    return merge_changes(p, SILVER_CUSTOMERS, df, ["customer_id"], inputs=raw_digest(p, "customers"), create_sql=(
         "CREATE TABLE {table} (customer_id STRING NOT NULL, signup_time TIMESTAMP NOT NULL, country STRING, "
         "acquisition_channel STRING, currency STRING) USING DELTA COMMENT 'One row per customer'"))
 
@@ -267,7 +319,8 @@ def _silver_plan_history(p) -> dict:
                lead(to_timestamp(effective_from, "{TIME_FORMAT}")) OVER (
                    PARTITION BY customer_id ORDER BY to_timestamp(effective_from, "{TIME_FORMAT}")) AS effective_to
         FROM _raw_plans""").selectExpr("*", "effective_to IS NULL AS is_current")
-    return merge_changes(p, SILVER_PLANS, df, ["customer_id", "effective_from"], create_sql=(
+    return merge_changes(p, SILVER_PLANS, df, ["customer_id", "effective_from"], inputs=raw_digest(p, "plan_history"),
+                         create_sql=(
         "CREATE TABLE {table} (customer_id STRING NOT NULL, plan_tier STRING NOT NULL, change_reason STRING, "
         "effective_from TIMESTAMP NOT NULL, effective_to TIMESTAMP, is_current BOOLEAN) USING DELTA "
         "COMMENT 'Plan tier history (type 2): a row holds from effective_from until effective_to'"))
@@ -277,7 +330,7 @@ def _silver_crm(p) -> dict:
     df = _read_csv(p, "crm").selectExpr(
         "customer_id", "to_date(snapshot_date) AS snapshot_date", "account_status", "cancellation_reason",
         f"to_timestamp(last_login_at, \"{TIME_FORMAT}\") AS last_login_at", "plan_tier")
-    return merge_changes(p, SILVER_CRM, df, ["customer_id"], create_sql=(
+    return merge_changes(p, SILVER_CRM, df, ["customer_id"], inputs=raw_digest(p, "crm"), create_sql=(
         "CREATE TABLE {table} (customer_id STRING NOT NULL, snapshot_date DATE, account_status STRING, "
         "cancellation_reason STRING, last_login_at TIMESTAMP, plan_tier STRING) USING DELTA "
         "COMMENT 'CRM export taken on the snapshot date. Written after outcomes: never a training feature'"))
@@ -351,16 +404,20 @@ def gold_month_frame(p):
 
 
 def build_gold(p) -> dict:
+    inputs = _versions_text(p, (SILVER_CUSTOMERS, SILVER_PLANS, SILVER_EVENTS))
+    if all(p.table_exists(t) and last_commit_info(p, t).get("inputs") == inputs for t in (GOLD_MONTH, LABELS)):
+        skipped = {"created": False, "changed_rows": 0, "skipped": "same inputs"}
+        return {"gold": {"table": GOLD_MONTH, **skipped}, "labels": {"table": LABELS, **skipped}}
     gold = gold_month_frame(p).cache()
     try:
-        month = merge_changes(p, GOLD_MONTH, gold, ["customer_id", "cutoff"], create_sql=(
+        month = merge_changes(p, GOLD_MONTH, gold, ["customer_id", "cutoff"], inputs=inputs, create_sql=(
             "CREATE TABLE {table} (customer_id STRING NOT NULL, cutoff DATE NOT NULL, country STRING, "
             "acquisition_channel STRING, plan_tier STRING, tenure_days INT, sessions_30d INT, page_views_30d INT, "
             "add_to_cart_30d INT, purchases_30d INT, spend_30d_eur DOUBLE, support_tickets_30d INT, "
             "days_since_last_event INT, churned INT) USING DELTA "
             "COMMENT 'Monthly customer snapshot at each cutoff (features from before the cutoff) and the label'"))
         labels = merge_changes(p, LABELS, gold.select("customer_id", "cutoff", "churned"),
-                               ["customer_id", "cutoff"], create_sql=(
+                               ["customer_id", "cutoff"], inputs=inputs, create_sql=(
             "CREATE TABLE {table} (customer_id STRING NOT NULL, cutoff DATE NOT NULL, churned INT NOT NULL) "
             "USING DELTA COMMENT 'Churned within 30 days after the cutoff, for customers active at the cutoff'"))
     finally:
@@ -422,26 +479,3 @@ def labels_match_truth(p) -> dict:
                                 (SELECT count(*) FROM (SELECT * FROM _truth EXCEPT ALL SELECT * FROM _ours)) AS missing,
                                 (SELECT count(*) FROM _truth) AS truth_rows""").first()
     return row.asDict()
-
-
-class quiet_logs:
-    """`with quiet_logs(spark):` hides Spark's ERROR log lines (a failure shown on purpose would
-    otherwise print pages of Java stack trace); the exception itself still reaches Python."""
-
-    def __init__(self, spark, level: str = "ERROR"):
-        self.spark, self.level = spark, level
-
-    def __enter__(self):
-        self.spark.sparkContext.setLogLevel("OFF")
-        return self
-
-    def __exit__(self, *exc):
-        self.spark.sparkContext.setLogLevel(self.level)
-        return False
-
-
-def error_class(exc: BaseException) -> str | None:
-    """The Spark or Delta error class in an exception's message, e.g. DELTA_NOT_NULL_CONSTRAINT_VIOLATED."""
-    import re
-    found = re.search(r"\[([A-Z][A-Z0-9_]+)\]", str(exc))
-    return found.group(1) if found else None

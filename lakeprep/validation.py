@@ -241,10 +241,12 @@ def persist(p, reports: list[ValidationReport]) -> dict:
     rows = [(rep.run, rep.table, rep.spec_version, r.check, r.feature, r.passed, r.observed, r.expected, r.message,
              rep.rows, rep.checked_at) for rep in reports for r in rep.results]
     df = spark.createDataFrame(rows, schema).dropDuplicates(["run", "table_name", "check_name", "feature"])
-    if not p.table_exists(RESULTS_TABLE):
-        spark.sql(f"CREATE TABLE {table} ({schema.replace('run STRING', 'run STRING NOT NULL')}) USING DELTA "
-                  "COMMENT 'Every feature validation check: which run, which feature, what was seen and expected'")
     df.createOrReplaceTempView("_validation_rows")
+    if not p.table_exists(RESULTS_TABLE):
+        # nothing to merge with yet: the first write creates the table with its rows, one commit
+        spark.sql(f"CREATE TABLE {table} USING DELTA COMMENT 'Every feature validation check: which run, which "
+                  "feature, what was seen and what the spec expected' AS SELECT * FROM _validation_rows")
+        return {"table": RESULTS_TABLE, "rows": len(rows)}
     spark.sql(f"""MERGE INTO {table} t USING _validation_rows s
                   ON t.run = s.run AND t.table_name = s.table_name AND t.check_name = s.check_name AND t.feature = s.feature
                   WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *""")
@@ -276,7 +278,7 @@ def publish(fe, name: str, df, spec, *, run: str, version: int | None = None, re
     """
     report = validate(df, spec, run=run, version=version, reference=reference, columns=columns)
     report.raise_for_failures()
-    spark = fe.spark
+    spark = df.sparkSession        # the real Databricks client has no `spark` attribute
     key = "spark.databricks.delta.commitInfo.userMetadata"
     if commit_info:
         spark.conf.set(key, json.dumps(commit_info, sort_keys=True))
@@ -285,4 +287,6 @@ def publish(fe, name: str, df, spec, *, run: str, version: int | None = None, re
     finally:
         if commit_info:
             spark.conf.unset(key)
+    if not isinstance(written, dict):      # the Databricks client returns nothing: report what was offered
+        written = {"table": name, "changed_rows": report.rows, "committed": True}
     return report, written

@@ -2,7 +2,7 @@
 incremental, the backfill of a new feature, and the leakage comparison.
 
 Daily features are rolled up from daily aggregates: events → one row per (customer, day) → a
-dense grid of days per customer → range windows of 7/30/90 days over the grid. A feature row
+dense grid of days per customer → range windows of 7 and 30 days over the grid. A feature row
 dated D only sees events before D 00:00 UTC (the aggregates of D-1 and earlier).
 
 The incremental run keeps its state where the data is: every write of the daily table carries
@@ -21,7 +21,7 @@ from lakeprep.features import DAILY_TABLE, PROFILE_TABLE
 
 PIPELINE = "customer_daily_features/daily"
 BACKFILL = "customer_daily_features/backfill"
-CONTEXT_DAYS = 90         # recency looks back this far, so recomputed rows need this much history
+CONTEXT_DAYS = 30         # the longest window (and the recency cap): recomputed rows need this much history
 KEYS = ["customer_id", "feature_date"]
 
 
@@ -97,13 +97,12 @@ def daily_frame(p, *, visible_until: _dt.date | None = None, end_date: _dt.date 
                  round(coalesce(sum(d.spend) OVER w30, 0), 2) AS spend_30d_eur,
                  CAST(coalesce(sum(d.tickets) OVER w30, 0) AS INT) AS support_tickets_30d,
                  CAST(count(d.events) OVER w30 AS INT) AS active_days_30d,
-                 last(CASE WHEN d.events > 0 THEN g.feature_date END, true) OVER w90 AS last_active
+                 last(CASE WHEN d.events > 0 THEN g.feature_date END, true) OVER w30 AS last_active
                  {extra}
           FROM grid g LEFT JOIN daily d
             ON d.customer_id = g.customer_id AND d.event_date = date_sub(g.feature_date, 1)
           WINDOW w7 AS (PARTITION BY g.customer_id ORDER BY unix_date(g.feature_date) RANGE BETWEEN 6 PRECEDING AND CURRENT ROW),
-                 w30 AS (PARTITION BY g.customer_id ORDER BY unix_date(g.feature_date) RANGE BETWEEN 29 PRECEDING AND CURRENT ROW),
-                 w90 AS (PARTITION BY g.customer_id ORDER BY unix_date(g.feature_date) RANGE BETWEEN {CONTEXT_DAYS - 1} PRECEDING AND CURRENT ROW))
+                 w30 AS (PARTITION BY g.customer_id ORDER BY unix_date(g.feature_date) RANGE BETWEEN {CONTEXT_DAYS - 1} PRECEDING AND CURRENT ROW))
         SELECT r.customer_id, r.feature_date, r.sessions_7d, r.sessions_30d, r.page_views_30d, r.add_to_cart_30d,
                r.purchases_30d, r.spend_30d_eur, r.support_tickets_30d, r.active_days_30d,
                CAST(coalesce(datediff(r.feature_date, r.last_active) + 1, {CONTEXT_DAYS}) AS INT) AS days_since_last_event,
@@ -185,20 +184,22 @@ def run_daily(p, fe, spec, *, until: _dt.date, reference: dict | None = None, ru
 
 # -- leakage demo -----------------------------------------------------------------------------------
 
-def naive_frame(p, fe, labels):
+def naive_frame(p, labels):
     """What a hurried join gives: each customer's newest daily row and today's CRM export,
     whatever the cutoff. Every column here may describe the future of the row's cutoff."""
-    from lakeprep.features import FeatureLookup
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
 
-    latest = fe.create_training_set(
-        df=labels, label="churned",
-        feature_lookups=[FeatureLookup(table_name=p.full_name(DAILY_TABLE), lookup_key="customer_id"),
-                         FeatureLookup(table_name=p.full_name(PROFILE_TABLE), lookup_key="customer_id",
-                                       feature_names=["country", "acquisition_channel"])]).load_df()
-    crm = p.spark.table(p.table("silver_crm_snapshot")).selectExpr(
+    spark = p.spark
+    newest = Window.partitionBy("customer_id").orderBy(F.col("feature_date").desc())
+    latest = (spark.table(p.table(DAILY_TABLE)).withColumn("_n", F.row_number().over(newest))
+              .where("_n = 1").drop("_n", "feature_date"))
+    profile = spark.table(p.table(PROFILE_TABLE)).select("customer_id", "country", "acquisition_channel")
+    crm = spark.table(p.table("silver_crm_snapshot")).selectExpr(
         "customer_id", "account_status", "coalesce(cancellation_reason, 'none') AS cancellation_reason",
         "datediff(snapshot_date, to_date(last_login_at)) AS days_since_last_login")
-    return latest.join(crm, "customer_id", "left")
+    return labels.join(latest, "customer_id", "left").join(profile, "customer_id", "left") \
+        .join(crm, "customer_id", "left")
 
 
 # -- helpers that keep the lab cells short ------------------------------------------------------------
@@ -279,3 +280,47 @@ def backfill(p, fe, spec, source, *, feature: str, run_id: str) -> dict:
         columns=[feature], commit_info={"pipeline": BACKFILL, "run_id": run_id, "feature": feature})
     spark.sql(f"DROP TABLE {staging}")
     return {"report": report, "written": written, "run_id": run_id}
+
+
+def verify_incremental(p, *, since: _dt.date = FIRST_RUN_UNTIL) -> dict:
+    """Recompute from scratch (batch, every event) the customers whose history changed after the
+    first run, because lines about their past arrived late, and compare with the table both ways."""
+    spark = p.spark
+    late = spark.sql(f"""
+        SELECT DISTINCT customer_id FROM {p.table('silver_events')}
+        WHERE ingest_time >= timestamp_seconds(unix_date(DATE'{_d(since)}') * 86400)
+          AND event_date < DATE'{_d(since)}'""").cache()
+    customers = late.count()
+    recompute = late.selectExpr("customer_id", "DATE'1970-01-01' AS from_date")
+    batch = daily_frame(p, recompute_from=recompute, version=1).cache()
+    spec_columns = batch.columns
+    table = spark.table(p.table(DAILY_TABLE)).select(*spec_columns).join(late, "customer_id", "left_semi")
+    try:
+        row = batch.exceptAll(table).selectExpr("'batch only' AS side").unionByName(
+            table.exceptAll(batch).selectExpr("'table only' AS side")).groupBy("side").count().collect()
+        rows = batch.count()
+    finally:
+        batch.unpersist()
+        late.unpersist()
+    differing = {r["side"]: r["count"] for r in row}
+    return {"customers": customers, "rows": rows, "batch_only": differing.get("batch only", 0),
+            "table_only": differing.get("table only", 0)}
+
+
+def backfill_frame(p, feature: str = "support_tickets_7d"):
+    """The new feature for every row already in the daily table: support tickets opened in the
+    7 days before each feature_date. Tickets are rare, so each ticket day is spread over the seven
+    rows it counts in, instead of recomputing the whole grid."""
+    if feature != "support_tickets_7d":
+        raise ValueError(f"no backfill is defined for {feature!r}")
+    return p.spark.sql(f"""
+        WITH tickets AS (
+          SELECT customer_id, event_date, count(*) AS n FROM {p.table('silver_events')}
+          WHERE event_type = 'support_ticket' GROUP BY customer_id, event_date),
+        spread AS (
+          SELECT customer_id, explode(sequence(date_add(event_date, 1), date_add(event_date, 7))) AS feature_date, n
+          FROM tickets),
+        counted AS (SELECT customer_id, feature_date, sum(n) AS n FROM spread GROUP BY customer_id, feature_date)
+        SELECT k.customer_id, k.feature_date, CAST(coalesce(c.n, 0) AS INT) AS {feature}
+        FROM {p.table(DAILY_TABLE)} k LEFT JOIN counted c
+          ON c.customer_id = k.customer_id AND c.feature_date = k.feature_date""")

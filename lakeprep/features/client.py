@@ -211,10 +211,10 @@ class FeatureEngineeringClient:
         """Upsert `df` into the feature table on its primary keys (the only mode is "merge").
 
         Exact duplicate rows are dropped. Rows equal to what the table holds are skipped, and a
-        DataFrame with nothing new commits nothing; among the rows that would change the table, two
-        with the same key and different values raise ValueError, since either could win. Columns the table lacks are added (schema
-        evolution); columns `df` lacks keep their values. A streaming `df` is merged batch by
-        batch and the `StreamingQuery` is returned.
+        DataFrame with nothing new commits nothing; among the rows that would change the table,
+        two with the same key and different values raise ValueError, since either could win.
+        Columns the table lacks are added (schema evolution); columns `df` lacks keep their values.
+        A streaming `df` is merged batch by batch and the `StreamingQuery` is returned.
         """
         if mode != "merge":
             raise ValueError(f"mode {mode!r} is not supported: write_table only merges (mode='merge')")
@@ -242,33 +242,61 @@ class FeatureEngineeringClient:
 
     def _merge(self, table: FeatureTable, df, tschema) -> dict:
         from pyspark.sql import functions as F
+        from pyspark.sql import types as T
 
         spark, keys = self.spark, table.primary_keys
-        source = df.dropDuplicates()
+        source = df
         common = [c for c in source.columns if c in tschema]
         new_columns = [c for c in source.columns if c not in tschema]
         empty = not table.num_files
+        ts = table.timeseries_column if table.timeseries_column in source.columns else None
+        window = ""
+        target = spark.table(table.local_name)
+        if ts and not empty:
+            # the rows of a time series table that df can touch lie between its first and last
+            # timestamp: say so, and Delta skips the files outside that range (reads and rewrites)
+            if isinstance(tschema[ts], T.DateType):
+                lo, hi = source.agg(F.min(F.unix_date(ts)), F.max(F.unix_date(ts))).first()
+                bound = "date_from_unix_date({})"
+            else:
+                lo, hi = source.agg(F.min(F.unix_micros(ts)), F.max(F.unix_micros(ts))).first()
+                bound = "timestamp_micros({})"
+            if lo is not None:
+                window = f" AND t.`{ts}` >= {bound.format(lo)} AND t.`{ts}` <= {bound.format(hi)}"
+                target = target.where(f"`{ts}` >= {bound.format(lo)} AND `{ts}` <= {bound.format(hi)}")
         if new_columns or empty:
             changes = source
         else:
             # only rows that are new or differ from the table: a rerun with the same data is free
-            changes = source.exceptAll(spark.table(table.local_name).select(*common))
+            changes = source.exceptAll(target.select(*common))
         changes = changes.cache()
         try:
-            # one job: how many rows would change, and whether two of them share a key
-            per_key = changes.groupBy(*keys).count()
-            stats = per_key.agg(F.sum("count").alias("n"), F.max("count").alias("most")).first()
+            # one job: how many rows would change, and whether rows share a key with equal values
+            # (exact copies, dropped) or with different values (a conflict: either could win)
+            values = F.xxhash64(*[F.col(f"`{c}`") for c in source.columns if c not in keys]) \
+                if len(source.columns) > len(keys) else F.lit(0)
+            per_key = changes.groupBy(*keys).agg(F.count(F.lit(1)).alias("rows"), F.min(values).alias("lo"),
+                                                  F.max(values).alias("hi"))
+            stats = per_key.agg(F.sum("rows").alias("n"), F.count_if(F.col("lo") != F.col("hi")).alias("conflicts"),
+                                F.count_if(F.col("rows") > 1).alias("repeated")).first()
             n = int(stats["n"] or 0)
             if n == 0:
                 return {"table": table.name, "changed_rows": 0, "committed": False}
-            if stats["most"] > 1:
-                clash = per_key.where("count > 1").limit(3).collect()
+            if stats["conflicts"]:
+                clash = per_key.where("lo != hi").limit(3).collect()
                 shown = "; ".join(", ".join(f"{k}={r[k]!r}" for k in keys) for r in clash)
                 raise ValueError(f"df holds different rows for the same primary key of {table.name} ({shown}): "
                                  "deduplicate or aggregate before writing")
+            if stats["repeated"]:
+                deduped = changes.dropDuplicates().cache()
+                changes.unpersist()
+                changes = deduped
+                n = changes.count()
             if empty and not new_columns:
-                changes.select(*[c for c in tschema if c in source.columns]).write.mode("append") \
-                    .saveAsTable(table.local_name)
+                rows = changes.select(*[c for c in tschema if c in source.columns])
+                if ts:      # files cover consecutive time ranges, so later merges can skip most of them
+                    rows = rows.repartitionByRange(int(spark.conf.get("spark.sql.shuffle.partitions")), ts)
+                rows.write.mode("append").saveAsTable(table.local_name)
                 return {"table": table.name, "changed_rows": n, "committed": True, "new_columns": []}
             view = f"__fe_changes_{abs(hash((table.name, time.time_ns())))}"
             changes.createOrReplaceTempView(view)
@@ -278,7 +306,7 @@ class FeatureEngineeringClient:
             vals = ", ".join(f"s.`{c}`" for c in source.columns)
             evolve = " WITH SCHEMA EVOLUTION" if new_columns else ""
             matched = f"WHEN MATCHED THEN UPDATE SET {sets} " if sets else ""
-            spark.sql(f"MERGE{evolve} INTO {table.local_name} t USING {view} s ON {on} "
+            spark.sql(f"MERGE{evolve} INTO {table.local_name} t USING {view} s ON {on}{window} "
                       f"{matched}WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({vals})")
             spark.catalog.dropTempView(view)
         finally:

@@ -387,6 +387,25 @@ class DatabricksPlatform(Platform):
 
         return DatabricksEndpoint(self.serving(), model, **options)
 
+    def capture_requests(self, endpoint) -> str:
+        """An AI Gateway inference table for the endpoint (legacy auto-capture can no longer be
+        enabled); returns the payload table's three-level name."""
+        return self.serving().enable_inference_table(endpoint.name)
+
+    def monitor_predictions(self, table: str, *, prediction_col: str, model_id_col: str,
+                            timestamp_col: str) -> dict:
+        """A Lakehouse Monitoring quality monitor (InferenceLog) on the prediction table, then a
+        refresh. The score is a probability, so it is monitored as a continuous output (its
+        distribution and drift); labels arrive a month later and are joined by a later refresh."""
+        serving = self.serving()
+        info = serving.create_monitor(table, prediction_col=prediction_col, model_id_col=model_id_col,
+                                      timestamp_col=timestamp_col, problem_type="regression")
+        refresh = serving.refresh_monitor(table)
+        return {"table": serving.full_name(table), "monitor": "Lakehouse Monitoring (InferenceLog)",
+                "metrics_table": getattr(info, "drift_metrics_table_name", None)
+                or f"{serving.full_name(table)}_drift_metrics",
+                "dashboard": getattr(info, "dashboard_id", None), "refresh_id": getattr(refresh, "refresh_id", None)}
+
     # -- evidence ----------------------------------------------------------------------------
     def environment(self) -> dict:
         info = super().environment()

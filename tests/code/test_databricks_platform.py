@@ -300,3 +300,41 @@ def test_the_local_path_never_imports_databricks_packages():
                             timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "[]"
+
+
+# -- lab 5's capture and monitoring calls ---------------------------------------------------------
+
+def test_lab5_capture_goes_to_an_ai_gateway_table_and_the_monitor_is_an_inference_log():
+    from tests.fixtures.databricks.fakes import FakeMlflowClient
+
+    ws = FakeWorkspace()
+    model = "main.s.churn_model"
+    p = make(ws, schema="s", mlflow_client=FakeMlflowClient({(model, "champion"): 3}))
+    endpoint = p.endpoint(f"{model}@champion").start()
+    # the two calls lab 5 makes, unchanged
+    table = p.capture_requests(endpoint)
+    monitoring = p.monitor_predictions("churn_predictions", prediction_col="prediction",
+                                       model_id_col="model_version", timestamp_col="scored_at")
+    (gateway,) = ws.requests("PUT", "/ai-gateway$")
+    assert gateway.path == f"/api/2.0/serving-endpoints/{endpoint.name}/ai-gateway"
+    prefix = endpoint.name.replace("-", "_")
+    assert gateway.body["inference_table_config"] == {"catalog_name": "main", "schema_name": "s",
+                                                      "table_name_prefix": prefix, "enabled": True}
+    assert table == f"main.s.{prefix}_payload"
+    (create,) = ws.requests("POST", r"/monitor$")
+    assert create.path == "/api/2.1/unity-catalog/tables/main.s.churn_predictions/monitor"
+    assert create.body["inference_log"] == {"problem_type": "PROBLEM_TYPE_REGRESSION", "timestamp_col": "scored_at",
+                                            "granularities": ["1 day"], "prediction_col": "prediction",
+                                            "model_id_col": "model_version"}
+    assert ws.requests("POST", "/refreshes$")
+    assert monitoring["table"] == "main.s.churn_predictions"
+    assert monitoring["metrics_table"] == "main.s.churn_predictions_drift_metrics"
+
+
+def test_lab5_capture_and_monitor_locally_point_to_the_tables_the_lab_writes():
+    from lakeprep.platform.local import LocalPlatform
+
+    p = LocalPlatform(load_settings("local"), schema="lab5check")
+    assert p.capture_requests(endpoint=None) == p.table("inference_log")
+    assert p.monitor_predictions("churn_predictions", prediction_col="prediction", model_id_col="model_version",
+                                 timestamp_col="scored_at")["metrics_table"] == p.table("drift_metrics")

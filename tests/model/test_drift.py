@@ -110,3 +110,17 @@ def test_informational_columns_are_measured_but_never_alert():
     assert report.alerting == ["basket"]
     row = report.table.loc["sessions"]
     assert row["psi"] > 0.25 and not row["alert"] and "would be" in row["reasons"]
+
+
+@pytest.mark.spark
+def test_metrics_table_is_replaced_not_appended_on_a_rerun(platform):
+    reference, current = _frames(shift=0.3)
+    report = drift.compare(reference, current, ["sessions", "basket"], ["channel"], label="rerun")
+    table = platform.table("drift_metrics_rerun_check")
+    platform.spark.sql(f"DROP TABLE IF EXISTS {table}")
+    first = drift.write_metrics(platform.spark, [report], table)
+    rows_once = sorted(map(tuple, platform.spark.table(table).collect()))
+    second = drift.write_metrics(platform.spark, [report], table)
+    rows_twice = sorted(map(tuple, platform.spark.table(table).collect()))
+    assert first == second == len(rows_once) > 0
+    assert rows_twice == rows_once
