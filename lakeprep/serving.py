@@ -249,8 +249,28 @@ def probe(ep: "Endpoint", cases: dict):
 
 # -- the endpoint ----------------------------------------------------------------------------------
 
+class FrameScoring:
+    """`predict` on top of an endpoint's `query`: the local server and a Model Serving endpoint
+    (`lakeprep.platform.serving_databricks.DatabricksEndpoint`) share it, so the payload, the
+    inference-log record and the error on a non-200 reply are the same on both targets."""
+
+    def predict(self, frame, fmt: str = "dataframe_split", *, columns=None, log=None,
+                route: str = "", retries: int = 3) -> list[float]:
+        """Score a pandas DataFrame; raise on any error. Only `columns` (default: all) are sent,
+        so ids and other columns can stay with the caller. With `log` (an InferenceLog), the
+        request is recorded there: a summary of the features and hashed ids, never the raw rows."""
+        sent = frame[list(columns)] if columns is not None else frame
+        reply = self.query(payload(sent, fmt), retries=retries)
+        predictions = scores(reply.body["predictions"]) if reply.ok else []
+        if log is not None:
+            log.record(frame, reply, predictions, endpoint=self, route=route)
+        if not reply.ok:
+            raise LakeprepError(f"the endpoint answered {reply.status}: {reply.error}")
+        return predictions
+
+
 @dataclass
-class Endpoint:
+class Endpoint(FrameScoring):
     """A running (or not yet started) local scoring server for one registered model version."""
 
     model: str
@@ -426,20 +446,6 @@ class Endpoint:
         except ValueError:
             parsed = text
         return Reply(status, parsed, latency_ms, request_id, self.version, attempt)
-
-    def predict(self, frame, fmt: str = "dataframe_split", *, columns=None, log=None,
-                route: str = "", retries: int = 3) -> list[float]:
-        """Score a pandas DataFrame; raise on any error. Only `columns` (default: all) are sent,
-        so ids and other columns can stay with the caller. With `log` (an InferenceLog), the
-        request is recorded there: a summary of the features and hashed ids, never the raw rows."""
-        sent = frame[list(columns)] if columns is not None else frame
-        reply = self.query(payload(sent, fmt), retries=retries)
-        predictions = scores(reply.body["predictions"]) if reply.ok else []
-        if log is not None:
-            log.record(frame, reply, predictions, endpoint=self, route=route)
-        if not reply.ok:
-            raise LakeprepError(f"the endpoint answered {reply.status}: {reply.error}")
-        return predictions
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from lakeprep.errors import LakeprepError
 from lakeprep.platform.base import _NAME
+from lakeprep.serving import FrameScoring
 
 WORKLOAD_SIZES = ("Small", "Medium", "Large")
 FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
@@ -436,7 +437,7 @@ def _entity_messages(current) -> str:
 
 # -- one endpoint, the local Endpoint's surface -----------------------------------------------------
 
-class DatabricksEndpoint:
+class DatabricksEndpoint(FrameScoring):
     """One Model Serving endpoint serving one version of a registered model, resolved from an
     alias when started. Mirrors `lakeprep.serving.Endpoint` (start, stop, query, predict, ref,
     version, url, context manager) so that lab code runs unchanged; `stop()` deletes the endpoint
@@ -523,21 +524,6 @@ class DatabricksEndpoint:
               retries: int = 0, session=None, timeout: float | None = None):
         return self.serving.query(self.name, body, data=data, content_type=content_type,
                                   model_version=self.version, retries=retries)
-
-    def predict(self, frame, fmt: str = "dataframe_split", *, columns=None, log=None,
-                route: str = "", retries: int = 3) -> list[float]:
-        """Score a pandas DataFrame, as the local Endpoint.predict does (same payloads, same
-        inference-log record, an error on any non-200)."""
-        from lakeprep.serving import payload, scores
-
-        sent = frame[list(columns)] if columns is not None else frame
-        reply = self.query(payload(sent, fmt), retries=retries)
-        predictions = scores(reply.body["predictions"]) if reply.ok else []
-        if log is not None:
-            log.record(frame, reply, predictions, endpoint=self, route=route)
-        if not reply.ok:
-            raise LakeprepError(f"the endpoint answered {reply.status}: {reply.error}")
-        return predictions
 
     def __repr__(self) -> str:
         return f"DatabricksEndpoint({self.model!r}, name={self.name!r}, version={self.version!r})"
