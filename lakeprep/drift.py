@@ -178,7 +178,7 @@ def write_metrics(spark, reports, table: str) -> int:
     if spark.catalog.tableExists(table):
         # the schema is fixed, so a rerun replaces the rows only: rewriting the schema too would
         # make the local Hive metastore log a spurious "incompatible column types" error
-        df.write.insertInto(table, overwrite=True)
+        df.select(*spark.table(table).columns).write.insertInto(table, overwrite=True)
     else:
         df.write.format("delta").saveAsTable(table)
     return len(rows)

@@ -91,11 +91,14 @@ def merge_changes(p, name: str, source, keys: list[str], *, create_sql: str | No
     spark, table = p.spark, p.table(name)
     info = {"step": name, "inputs": inputs} if inputs else None
     if not p.table_exists(name):
-        with commit_info(spark, info):
-            if create_sql:
-                spark.sql(create_sql.format(table=table))
+        if create_sql:
+            # the inputs mark only the commit that holds the rows: if the append fails, the empty
+            # table's last commit names no inputs, and the next run does the step again
+            spark.sql(create_sql.format(table=table))
+            with commit_info(spark, info):
                 source.write.mode("append").saveAsTable(table)
-            else:
+        else:
+            with commit_info(spark, info):
                 source.write.saveAsTable(table)
         return {"table": name, "created": True, "changed_rows": None}
     if inputs and last_commit_info(p, name).get("inputs") == inputs:
@@ -128,7 +131,13 @@ def raw_digest(p, folder: str) -> str | None:
 
 
 def _versions_text(p, names) -> str:
-    return ",".join(f"{n}@{table_version(p, n)}" for n in names)
+    """Which commit of each table: version and commit time, so that a table dropped and rebuilt
+    to the same version number still reads as different input."""
+    marks = []
+    for n in names:
+        row = p.spark.sql(f"DESCRIBE HISTORY {p.table(n)} LIMIT 1").first()
+        marks.append(f"{n}@{row['version']}@{row['timestamp']}")
+    return ",".join(marks)
 
 
 def fingerprints(p, names=TABLES) -> dict[str, dict]:

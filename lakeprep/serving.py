@@ -315,6 +315,9 @@ class Endpoint(FrameScoring):
         """The invocations URL for `lakeprep.loadtest` (loopback, no credentials)."""
         from lakeprep.loadtest import loopback_target
 
+        if self.port is None or not self.running():
+            raise LakeprepError(f"endpoint {self.model} is not running: call endpoint.start() (or use "
+                                "`with p.endpoint(...) as endpoint:`) before load-testing it")
         return loopback_target(f"{self.url}/invocations")
 
     @property

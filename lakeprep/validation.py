@@ -243,9 +243,11 @@ def persist(p, reports: list[ValidationReport]) -> dict:
     df = spark.createDataFrame(rows, schema).dropDuplicates(["run", "table_name", "check_name", "feature"])
     df.createOrReplaceTempView("_validation_rows")
     if not p.table_exists(RESULTS_TABLE):
-        # nothing to merge with yet: the first write creates the table with its rows, one commit
-        spark.sql(f"CREATE TABLE {table} USING DELTA COMMENT 'Every feature validation check: which run, which "
-                  "feature, what was seen and what the spec expected' AS SELECT * FROM _validation_rows")
+        # nothing to merge with yet: create the table (run is NOT NULL) and insert the rows
+        spark.sql(f"CREATE TABLE {table} ({schema.replace('run STRING', 'run STRING NOT NULL')}) USING DELTA "
+                  "COMMENT 'Every feature validation check: which run, which feature, what was seen and "
+                  "what the spec expected'")
+        spark.sql(f"INSERT INTO {table} SELECT * FROM _validation_rows")
         return {"table": RESULTS_TABLE, "rows": len(rows)}
     spark.sql(f"""MERGE INTO {table} t USING _validation_rows s
                   ON t.run = s.run AND t.table_name = s.table_name AND t.check_name = s.check_name AND t.feature = s.feature

@@ -231,7 +231,10 @@ class FeatureEngineeringClient:
                                  f"{tschema[f.name].simpleString()}; cast it first")
         if df.isStreaming:
             def merge_batch(batch, _id):
-                self._merge(table, batch, tschema)
+                # re-read the table each time: the first batch may turn an empty table into a full one
+                current = self.get_table(name=name)
+                self._merge(current, batch, {f.name: f.dataType
+                                             for f in self.spark.table(current.local_name).schema.fields})
             writer = df.writeStream.foreachBatch(merge_batch)
             if checkpoint_location:
                 writer = writer.option("checkpointLocation", checkpoint_location)
@@ -268,13 +271,16 @@ class FeatureEngineeringClient:
             changes = source
         else:
             # only rows that are new or differ from the table: a rerun with the same data is free
-            changes = source.exceptAll(target.select(*common))
+            # (EXCEPT DISTINCT: every copy of a row the table already holds goes, whatever the count)
+            changes = source.subtract(target.select(*common))
         changes = changes.cache()
         try:
             # one job: how many rows would change, and whether rows share a key with equal values
             # (exact copies, dropped) or with different values (a conflict: either could win)
-            values = F.xxhash64(*[F.col(f"`{c}`") for c in source.columns if c not in keys]) \
-                if len(source.columns) > len(keys) else F.lit(0)
+            # xxhash64 skips NULL arguments, so the NULL pattern is hashed too: (NULL, 1) and
+            # (1, NULL) must not look like the same row
+            others = [F.col(f"`{c}`") for c in source.columns if c not in keys]
+            values = F.xxhash64(*others, *[c.isNull() for c in others]) if others else F.lit(0)
             per_key = changes.groupBy(*keys).agg(F.count(F.lit(1)).alias("rows"), F.min(values).alias("lo"),
                                                   F.max(values).alias("hi"))
             stats = per_key.agg(F.sum("rows").alias("n"), F.count_if(F.col("lo") != F.col("hi")).alias("conflicts"),
@@ -289,9 +295,9 @@ class FeatureEngineeringClient:
                                  "deduplicate or aggregate before writing")
             if stats["repeated"]:
                 deduped = changes.dropDuplicates().cache()
+                n = deduped.count()          # fills the new cache while the old one still serves it
                 changes.unpersist()
                 changes = deduped
-                n = changes.count()
             if empty and not new_columns:
                 rows = changes.select(*[c for c in tschema if c in source.columns])
                 if ts:      # files cover consecutive time ranges, so later merges can skip most of them

@@ -137,23 +137,14 @@ class Platform(ABC):
         from lakeprep.serving import Endpoint
         return Endpoint(model, **options)
 
+    @abstractmethod
     def capture_requests(self, endpoint) -> str:
-        """Keep every request and response of a started endpoint in a table; returns its name.
+        """Keep every request and response of a started endpoint in a table; returns its name."""
 
-        A local scoring server keeps nothing itself, so here the table is the one the client-side
-        `lakeprep.inference_log.InferenceLog` writes (lab 5, step 5). On Databricks the endpoint
-        itself logs to an AI Gateway inference table."""
-        return self.table("inference_log")
-
+    @abstractmethod
     def monitor_predictions(self, table: str, *, prediction_col: str, model_id_col: str,
                             timestamp_col: str) -> dict:
-        """Put a prediction table under drift monitoring; returns where the metrics land.
-
-        There is no monitoring service on a laptop: the lab's own drift step (`lakeprep.drift`)
-        computes the metrics and writes them to `drift_metrics`. On Databricks this creates a
-        Lakehouse Monitoring quality monitor (InferenceLog) and starts a refresh."""
-        return {"table": self.table(table), "monitor": "lakeprep.drift (the lab's drift step)",
-                "metrics_table": self.table("drift_metrics")}
+        """Put a prediction table under drift monitoring; returns where the metrics land."""
 
     # -- secrets and paths -------------------------------------------------------------------
     @abstractmethod

@@ -107,6 +107,20 @@ class LocalPlatform(Platform):
         from lakeprep.features.client import FeatureEngineeringClient
         return FeatureEngineeringClient(platform=self)
 
+    def capture_requests(self, endpoint) -> str:
+        """A local scoring server keeps nothing itself: the table is the one the client-side
+        `lakeprep.inference_log.InferenceLog` writes (lab 5, step 5). On Databricks the endpoint
+        itself logs to an AI Gateway inference table."""
+        return self.table("inference_log")
+
+    def monitor_predictions(self, table: str, *, prediction_col: str, model_id_col: str,
+                            timestamp_col: str) -> dict:
+        """There is no monitoring service on a laptop: the lab's own drift step (`lakeprep.drift`)
+        computes the metrics and writes them to `drift_metrics`, which is what this returns. On
+        Databricks this creates a Lakehouse Monitoring quality monitor (InferenceLog)."""
+        return {"table": self.table(table), "monitor": "lakeprep.drift (the lab's drift step)",
+                "metrics_table": self.table("drift_metrics")}
+
     def secret(self, key: str) -> Secret:
         variable = "LAKEPREP_SECRET_" + re.sub(r"[^A-Za-z0-9]", "_", key).upper()
         value = os.environ.get(variable)

@@ -20,6 +20,7 @@ from tests.conftest import REPO
 from tests.fixtures.databricks.fakes import FakeWorkspace
 
 LABS = sorted((REPO / "solutions").glob("ch0[1-6]-lab.ipynb"))
+assert len(LABS) == 6, f"expected the six lab notebooks in solutions/, found {[p.name for p in LABS]}"
 
 # databricks.feature_engineering.FeatureEngineeringClient: its methods and their keyword-only
 # parameters, as the client publishes them (platform-facts.md §3)
@@ -81,6 +82,11 @@ def test_every_platform_attribute_a_lab_uses_exists_on_the_databricks_target(lab
     missing = sorted(a for a in used if not hasattr(DatabricksPlatform, a)
                      and a not in vars(workspace_platform))
     assert not missing, f"{lab.name} uses p.{', p.'.join(missing)}, which the Databricks platform lacks"
+    # an inherited method counts only if the local target does not override it: otherwise the
+    # workspace would silently run the shared default while the laptop runs something else
+    from lakeprep.platform.local import LocalPlatform
+    local_only = sorted(a for a in used if a in vars(LocalPlatform) and a not in vars(DatabricksPlatform))
+    assert not local_only, f"{lab.name} uses p.{', p.'.join(local_only)}, overridden locally but not on Databricks"
 
 
 @pytest.mark.parametrize("lab", LABS, ids=lambda p: p.stem)

@@ -130,6 +130,44 @@ def test_write_table_partial_columns_keep_the_others(platform, fe, daily):
     assert row.visits == 99 and row.spend == 10.0
 
 
+def _fresh(platform, fe, name, rows):
+    full = platform.full_name(name)
+    if platform.table_exists(name):
+        fe.drop_table(name=full)
+    fe.create_table(name=full, primary_keys=["customer_id", "day"], timeseries_column="day",
+                    df=platform.spark.createDataFrame(rows, SCHEMA))
+    return full
+
+
+def test_copies_of_a_stored_row_commit_nothing_and_raise_no_conflict(platform, fe):
+    spark = platform.spark
+    stored = ("c1", D, 3, 10.0, "basic")
+    name = _fresh(platform, fe, "fc_copies", [stored])
+    local = fe.local_name(name)
+    before = spark.sql(f"DESCRIBE HISTORY {local} LIMIT 1").first().version
+    twice = spark.createDataFrame([stored, stored], SCHEMA)
+    assert fe.write_table(name=name, df=twice)["committed"] is False
+    assert spark.sql(f"DESCRIBE HISTORY {local} LIMIT 1").first().version == before
+    # two copies of the stored row next to one new row for another day: only the new row is written
+    result = fe.write_table(name=name, df=spark.createDataFrame(
+        [stored, stored, ("c1", D + dt.timedelta(days=1), 5, 1.0, "basic")], SCHEMA))
+    assert result["changed_rows"] == 1 and spark.table(local).count() == 2
+
+
+def test_rows_differing_only_in_where_their_nulls_are_conflict(platform, fe):
+    # (NULL, "v") and ("v", NULL) in two columns of one type: a hash that skips NULLs sees one row
+    columns = "customer_id STRING, day DATE, a STRING, b STRING"
+    name = platform.full_name("fc_null_pattern")
+    if platform.table_exists("fc_null_pattern"):
+        fe.drop_table(name=name)
+    fe.create_table(name=name, primary_keys=["customer_id", "day"], timeseries_column="day",
+                    df=platform.spark.createDataFrame([("c9", D, "x", "y")], columns))
+    clash = platform.spark.createDataFrame([("c1", D, None, "v"), ("c1", D, "v", None)], columns)
+    with pytest.raises(ValueError, match="different rows for the same primary key"):
+        fe.write_table(name=name, df=clash)
+    assert platform.spark.table(fe.local_name(name)).count() == 1
+
+
 @pytest.mark.parametrize("df_schema, rows, message", [
     ("customer_id STRING, visits INT", [("c1", 1)], "lacks the primary key"),
     ("customer_id STRING, day DATE, visits STRING", [("c1", D, "x")], "is string but"),

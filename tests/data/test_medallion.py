@@ -71,3 +71,20 @@ def test_a_late_batch_is_picked_up_incrementally(built):
     assert p.spark.table(p.table("silver_events")).count() == rows + 1
     new = p.spark.table(p.table("silver_events")).where("event_id = 'ev-new-1'").first()
     assert new.event_time.timestamp() % 86400 == 10 * 3600          # 11:00+01:00 is 10:00 UTC
+
+
+def test_a_failed_first_write_is_redone_not_skipped(platform):
+    """The inputs mark only a commit that holds rows: after a failed first append the step runs
+    again with the same inputs instead of leaving the table empty for good."""
+    spark, name = platform.spark, "mc_failed_first"
+    spark.sql(f"DROP TABLE IF EXISTS {platform.table(name)}")
+    create = "CREATE TABLE {table} (k STRING NOT NULL, v INT) USING DELTA"
+    broken = spark.createDataFrame([(None, 1)], "k STRING, v INT")
+    with pytest.raises(Exception, match="NOT_NULL|null"):
+        medallion.merge_changes(platform, name, broken, ["k"], create_sql=create, inputs="raw@1")
+    assert platform.table_exists(name) and spark.table(platform.table(name)).count() == 0
+    good = spark.createDataFrame([("a", 1), ("b", 2)], "k STRING, v INT")
+    result = medallion.merge_changes(platform, name, good, ["k"], inputs="raw@1")
+    assert result.get("skipped") is None and spark.table(platform.table(name)).count() == 2
+    again = medallion.merge_changes(platform, name, good, ["k"], inputs="raw@1")
+    assert again["skipped"] == "same inputs"

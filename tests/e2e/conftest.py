@@ -18,6 +18,7 @@ PLANTED_TOKEN = "dapi" + "5eed" * 8
 @pytest.fixture(scope="session")
 def lab_run(request):
     shutil.rmtree(LABS_HOME, ignore_errors=True)
+    shutil.rmtree(OUT, ignore_errors=True)          # no executed notebook of an earlier run survives
     env = dict(os.environ, LAKEPREP_HOME=str(LABS_HOME), DATABRICKS_TOKEN=PLANTED_TOKEN)
     capture = request.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled():  # show lab progress live in the CI log
