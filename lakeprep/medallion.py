@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 from lakeprep import datagen
+from lakeprep.commits import commit_info, last_commit, last_commit_info
 
 BRONZE_EVENTS = "bronze_events"
 SILVER_EVENTS = "silver_events"
@@ -47,36 +48,7 @@ def table_version(p, name: str) -> int | None:
     """The current Delta version of a table (None when it does not exist)."""
     if not p.table_exists(name):
         return None
-    return p.spark.sql(f"DESCRIBE HISTORY {p.table(name)} LIMIT 1").first()["version"]
-
-
-class commit_info:
-    """`with commit_info(spark, {...}):` stores a JSON document as the user metadata of every Delta
-    commit made inside the block (visible in DESCRIBE HISTORY's userMetadata column)."""
-
-    KEY = "spark.databricks.delta.commitInfo.userMetadata"
-
-    def __init__(self, spark, info: dict | None):
-        self.spark, self.info = spark, info
-
-    def __enter__(self):
-        if self.info:
-            self.spark.conf.set(self.KEY, json.dumps(self.info, sort_keys=True))
-        return self
-
-    def __exit__(self, *exc):
-        if self.info:
-            self.spark.conf.unset(self.KEY)
-        return False
-
-
-def last_commit_info(p, name: str) -> dict:
-    """The user metadata of a table's latest commit, as a dict ({} when there is none)."""
-    row = p.spark.sql(f"DESCRIBE HISTORY {p.table(name)} LIMIT 1").first()
-    try:
-        return json.loads(row["userMetadata"]) if row and row["userMetadata"] else {}
-    except ValueError:
-        return {}
+    return last_commit(p, name)["version"]
 
 
 def merge_changes(p, name: str, source, keys: list[str], *, create_sql: str | None = None,
@@ -133,11 +105,7 @@ def raw_digest(p, folder: str) -> str | None:
 def _versions_text(p, names) -> str:
     """Which commit of each table: version and commit time, so that a table dropped and rebuilt
     to the same version number still reads as different input."""
-    marks = []
-    for n in names:
-        row = p.spark.sql(f"DESCRIBE HISTORY {p.table(n)} LIMIT 1").first()
-        marks.append(f"{n}@{row['version']}@{row['timestamp']}")
-    return ",".join(marks)
+    return ",".join(f"{n}@{c['version']}@{c['timestamp']}" for n in names for c in [last_commit(p, n)])
 
 
 def fingerprints(p, names=TABLES) -> dict[str, dict]:

@@ -15,6 +15,8 @@ import time
 from importlib import metadata
 from pathlib import Path
 
+from lakeprep.commits import last_commit
+
 ARTIFACT = "provenance/provenance.json"
 LIBRARIES = ("pyspark", "delta-spark", "mlflow", "xgboost", "xgboost-cpu", "scikit-learn",
              "optuna", "pandas", "numpy", "pyarrow")
@@ -23,8 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def table_version(p, name: str) -> dict:
     """The newest commit of the Delta table `name` (bare name): version, time and operation."""
-    row = p.spark.sql(f"DESCRIBE HISTORY {p.table(name)} LIMIT 1") \
-        .select("version", "timestamp", "operation").first()
+    row = last_commit(p, name)
     return {"table": p.full_name(name), "version": int(row["version"]),
             "timestamp": row["timestamp"].strftime("%Y-%m-%dT%H:%M:%SZ"),
             "operation": row["operation"]}

@@ -272,7 +272,7 @@ def load_profile(path: str) -> dict | None:
 
 
 def publish(fe, name: str, df, spec, *, run: str, version: int | None = None, reference: dict | None = None,
-            columns: list[str] | None = None, commit_info: dict | None = None, table_local: str | None = None):
+            columns: list[str] | None = None, commit_info: dict | None = None):
     """Validate, then write with `fe.write_table`; a failed check raises before anything is written.
 
     `commit_info` is stored as the Delta commit's user metadata (visible in DESCRIBE HISTORY).
@@ -280,15 +280,11 @@ def publish(fe, name: str, df, spec, *, run: str, version: int | None = None, re
     """
     report = validate(df, spec, run=run, version=version, reference=reference, columns=columns)
     report.raise_for_failures()
-    spark = df.sparkSession        # the real Databricks client has no `spark` attribute
-    key = "spark.databricks.delta.commitInfo.userMetadata"
-    if commit_info:
-        spark.conf.set(key, json.dumps(commit_info, sort_keys=True))
-    try:
+    from lakeprep.commits import commit_info as stamped
+
+    # df's session, not fe's: the real Databricks client has no `spark` attribute
+    with stamped(df.sparkSession, commit_info):
         written = fe.write_table(name=name, df=df)
-    finally:
-        if commit_info:
-            spark.conf.unset(key)
     if not isinstance(written, dict):      # the Databricks client returns nothing: report what was offered
         written = {"table": name, "changed_rows": report.rows, "committed": True}
     return report, written

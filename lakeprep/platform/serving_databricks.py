@@ -487,8 +487,7 @@ class DatabricksEndpoint(FrameScoring):
         The headers come from the SDK's own credential chain and are never printed."""
         from lakeprep.loadtest import workspace_target
 
-        config = self.serving.w.config
-        headers = config.authenticate() if hasattr(config, "authenticate") else {}
+        headers = self.serving.w.config.authenticate()
         return workspace_target(self.serving.host(), f"/serving-endpoints/{self.name}/invocations", headers)
 
     def start(self) -> "DatabricksEndpoint":
